@@ -1,0 +1,163 @@
+"""The ``localfs`` fsspec protocol: local files written atomically.
+
+A local filesystem with the Go library's options (``create_dirs``,
+``permissions``) whose ``pipe_file`` writes to a temporary name in the target
+folder and then links (exclusive) or renames (overwrite) it into place, so a
+reader never sees a partial file and of racing exclusive writers exactly one
+wins. Registered with fsspec as ``localfs`` (entry point), so
+``fsspec.filesystem("localfs")`` and ``UPath("localfs:///data")`` work.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from typing import Any
+
+from fsspec.implementations.local import LocalFileSystem
+
+__all__ = ["MeteringLocalFileSystem", "atomic_write", "dir_mode_for"]
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def dir_mode_for(file_mode: int) -> int:
+    """A folder mode for a file mode: execute wherever read is granted (0640 -> 0750)."""
+    return file_mode | ((file_mode & 0o444) >> 2)
+
+
+def _makedirs(path: str, mode: int | None) -> None:
+    """Create ``path`` and missing parents, giving each new folder ``mode`` exactly."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        _makedirs(parent, mode)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return
+    if mode is not None:
+        os.chmod(path, mode)  # exact mode, whatever the umask
+
+
+def atomic_write(
+    path: str,
+    data: bytes | bytearray | memoryview,
+    *,
+    overwrite: bool,
+    create_dirs: bool = True,
+    mode: int | None = None,
+) -> None:
+    """Write ``data`` to ``path`` so that readers see the whole file or none.
+
+    Without ``overwrite`` an existing ``path`` raises ``FileExistsError``, and
+    of several writers racing on one path exactly one succeeds (``link(2)``
+    is atomic and fails on an existing name).
+    """
+    folder = os.path.dirname(path) or "."
+    if create_dirs:
+        _makedirs(folder, None if mode is None else dir_mode_for(mode))
+    elif not os.path.isdir(folder):
+        raise FileNotFoundError(
+            errno.ENOENT,
+            "folder does not exist and create-dirs is false",
+            folder,
+        )
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, (0o666 & ~_UMASK) if mode is None else mode)
+        if overwrite:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except OSError as exc:
+            if exc.errno not in (
+                errno.EPERM,
+                errno.ENOTSUP,
+                errno.EOPNOTSUPP,
+                errno.EXDEV,
+            ):
+                raise
+            # No hard links on this filesystem: the best remaining option.
+            if os.path.lexists(path):
+                raise FileExistsError(errno.EEXIST, "file exists", path) from None
+            os.rename(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+class MeteringLocalFileSystem(LocalFileSystem):  # type: ignore[misc]
+    """Local files with atomic writes, ``create_dirs`` and ``permissions``.
+
+    Parameters
+    ----------
+    create_dirs:
+        Create missing folders on write (default). When false, writing into a
+        missing folder raises ``FileNotFoundError``.
+    permissions:
+        Octal mode string (``"0640"``) or integer for files; folders get it
+        plus execute wherever read is granted.
+    """
+
+    protocol = ("localfs",)  # type: ignore[assignment]
+    root_marker = "/"
+
+    def __init__(
+        self,
+        create_dirs: bool = True,
+        permissions: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(auto_mkdir=create_dirs, **kwargs)
+        self.create_dirs = create_dirs
+        if isinstance(permissions, str):
+            permissions = int(permissions, 8) if permissions else None
+        self.mode: int | None = permissions
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        path = (
+            cls._stringify_path(path) if hasattr(cls, "_stringify_path") else str(path)
+        )
+        if isinstance(path, str) and path.startswith("localfs://"):
+            rest = path[len("localfs://") :]
+            # As the Go library: "localfs://data/logs" means "/data/logs".
+            path = rest if rest.startswith("/") else "/" + rest
+        return super()._strip_protocol(path)
+
+    def unstrip_protocol(self, name: str) -> str:
+        return f"localfs://{self._strip_protocol(name)}"
+
+    def pipe_file(
+        self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any
+    ) -> None:
+        atomic_write(
+            self._strip_protocol(path),
+            value,
+            overwrite=mode != "create",
+            create_dirs=self.create_dirs,
+            mode=self.mode,
+        )
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        path = self._strip_protocol(path)
+        if os.path.exists(path) and not exist_ok:
+            raise FileExistsError(errno.EEXIST, "folder exists", path)
+        _makedirs(path, None if self.mode is None else dir_mode_for(self.mode))

@@ -1,0 +1,179 @@
+"""Storage resolution: anything a user passes -> an fsspec filesystem rooted
+at the metering root, plus the one function that stores a file safely.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import fsspec
+from fsspec.implementations.dirfs import DirFileSystem
+from fsspec.implementations.local import LocalFileSystem
+from fsspec.implementations.memory import MemoryFileSystem
+
+from .backends import spec
+from .config import URI_SCHEMES, MeteringConfig
+from .errors import MeteringFileExistsError, StorageError, ValidationError
+from .localfs import MeteringLocalFileSystem, atomic_write
+
+__all__ = [
+    "Storage",
+    "filesystem_from_config",
+    "open_storage",
+    "to_upath",
+    "write_file",
+]
+
+# A URI, a MeteringConfig, a UPath or an fsspec filesystem.
+Storage = Any
+
+
+def filesystem_from_config(
+    config: MeteringConfig, **extra: Any
+) -> fsspec.AbstractFileSystem:
+    """An fsspec filesystem rooted at the metering root ``config`` describes."""
+    backend = spec(config)
+    fs = fsspec.filesystem(backend.protocol, **{**backend.options, **extra})
+    if isinstance(fs, MeteringLocalFileSystem) and fs.create_dirs:
+        fs.makedirs(backend.root, exist_ok=True)
+    return DirFileSystem(path=backend.root, fs=fs)
+
+
+def open_storage(storage: Storage, **storage_options: Any) -> fsspec.AbstractFileSystem:
+    """Resolve ``storage`` to an fsspec filesystem rooted at the metering root.
+
+    Accepts a Go-style URI (``s3://``, ``oss://``, ``azure://``, ``localfs://``,
+    ``file://``), any fsspec URL (``memory://x``, ``gcs://b/p``), a local path,
+    a :class:`MeteringConfig`, a ``upath.UPath``, or an
+    ``fsspec.AbstractFileSystem`` (used as-is: its root is the metering root).
+    """
+    if isinstance(storage, fsspec.AbstractFileSystem):
+        if storage_options:
+            raise ValidationError(
+                "storage_options", "cannot be applied to a filesystem instance"
+            )
+        return storage
+    if isinstance(storage, MeteringConfig):
+        return storage.filesystem(**storage_options)
+    upath = _as_upath(storage)
+    if upath is not None:
+        return DirFileSystem(path=upath.path, fs=upath.fs)
+    if isinstance(storage, os.PathLike):
+        storage = os.fspath(storage)
+    if not isinstance(storage, str):
+        raise ValidationError(
+            "storage",
+            f"expected a URI, MeteringConfig, UPath or filesystem, got {type(storage).__name__}",
+        )
+    scheme = storage.split("://", 1)[0].lower() if "://" in storage else ""
+    if scheme in URI_SCHEMES:
+        return MeteringConfig.from_uri(storage).filesystem(**storage_options)
+    if not scheme:
+        return MeteringConfig(type="localfs", localfs=_local(storage)).filesystem(
+            **storage_options
+        )
+    fs, path = fsspec.core.url_to_fs(storage, **storage_options)
+    return DirFileSystem(path=path, fs=fs)
+
+
+def _local(path: str) -> Any:
+    from .config import LocalFSConfig
+
+    return LocalFSConfig(base_path=os.path.abspath(path))
+
+
+def _as_upath(storage: Any) -> Any:
+    try:
+        from upath import UPath
+    except ImportError:  # pragma: no cover - universal-pathlib is a dependency
+        return None
+    return storage if isinstance(storage, UPath) else None
+
+
+def to_upath(storage: Storage, **storage_options: Any) -> Any:
+    """A ``upath.UPath`` for the metering root, with the storage options a
+    Go-style URI implies (region, endpoint, keys). For notebooks.
+    """
+    from upath import UPath
+
+    if isinstance(storage, UPath):
+        return storage
+    if isinstance(storage, str) and storage.split("://", 1)[0].lower() in URI_SCHEMES:
+        storage = MeteringConfig.from_uri(storage)
+    if isinstance(storage, MeteringConfig):
+        backend = spec(storage)
+        root = (
+            backend.root if backend.protocol == "localfs" else backend.root.lstrip("/")
+        )
+        return UPath(
+            f"{backend.protocol}://{root}", **{**backend.options, **storage_options}
+        )
+    if isinstance(storage, fsspec.AbstractFileSystem):
+        fs, root = storage, ""
+        while isinstance(fs, DirFileSystem):
+            root = fs._join(root) if root else fs.path
+            fs = fs.fs
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        return UPath(
+            fs.unstrip_protocol(root or fs.root_marker),
+            protocol=protocol,
+            **fs.storage_options,
+        )
+    if isinstance(storage, os.PathLike) or (
+        isinstance(storage, str) and "://" not in storage
+    ):
+        return UPath(os.path.abspath(os.fspath(storage)))
+    return UPath(storage, **storage_options)
+
+
+# -- writing ------------------------------------------------------------------
+
+_memory_lock = threading.Lock()
+
+
+def _unwrap(
+    fs: fsspec.AbstractFileSystem, path: str
+) -> tuple[fsspec.AbstractFileSystem, str]:
+    while isinstance(fs, DirFileSystem):
+        path = fs._join(path)
+        fs = fs.fs
+    return fs, path
+
+
+def write_file(
+    fs: fsspec.AbstractFileSystem, path: str, data: bytes, *, overwrite: bool
+) -> None:
+    """Store ``data`` at ``path`` in one step that no reader sees half done.
+
+    Without ``overwrite`` an existing file raises
+    :class:`MeteringFileExistsError`; where the backend allows it (local,
+    memory, S3 ``If-None-Match``) the check and the write are one atomic step.
+    """
+    base, full = _unwrap(fs, path)
+    try:
+        if isinstance(base, MeteringLocalFileSystem):
+            base.pipe_file(full, data, mode="overwrite" if overwrite else "create")
+        elif isinstance(base, LocalFileSystem):
+            atomic_write(base._strip_protocol(full), data, overwrite=overwrite)
+        elif isinstance(base, MemoryFileSystem):
+            # Memory files commit on close: check and store under one lock.
+            with _memory_lock:
+                if not overwrite and base.exists(full):
+                    raise FileExistsError(full)
+                base.pipe_file(full, data)
+        else:
+            fs.pipe_file(path, data, mode="overwrite" if overwrite else "create")
+    except FileExistsError:
+        raise MeteringFileExistsError(path) from None
+    except FileNotFoundError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def describe(fs: fsspec.AbstractFileSystem) -> Mapping[str, str]:
+    """Protocol and root of ``fs`` for log messages (never credentials)."""
+    base, root = _unwrap(fs, "")
+    protocol = base.protocol if isinstance(base.protocol, str) else base.protocol[0]
+    return {"protocol": protocol, "root": root}

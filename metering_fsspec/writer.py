@@ -1,0 +1,245 @@
+"""Writers: validate, encode, compress, then store each file in one step."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+import msgspec
+
+from . import codec, layout
+from .config import Config, MeteringConfig
+from .deflate import get_deflate
+from .errors import MeteringFileExistsError, PartialWriteError, ValidationError
+from .schema import DEFAULT_SHARED_POOL_ID, MetaData, MeteringData
+from .storage import Storage, describe, open_storage, write_file
+
+__all__ = ["MetaWriter", "MeteringWriter"]
+
+
+class _Writer:
+    def __init__(self, storage: Storage, config: Config | None) -> None:
+        self.config = config or Config()
+        self.fs = open_storage(storage)
+        self._deflate = get_deflate(self.config.codec)
+        self._log = self.config.get_logger()
+        self._closed = threading.Event()
+
+    def _check_open(self) -> None:
+        if self._closed.is_set():
+            raise ValueError(f"{type(self).__name__} is closed")
+
+    def _store(self, path: str, blob: bytes) -> None:
+        write_file(self.fs, path, blob, overwrite=self.config.overwrite_existing)
+        if self.config.debug:
+            self._log.debug("wrote %s (%d bytes)", path, len(blob))
+
+    def close(self) -> None:
+        """Refuse further writes. Safe to call more than once."""
+        self._closed.set()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = describe(self.fs)
+        return f"{type(self).__name__}({where['protocol']}://{where['root']})"
+
+
+def _check_entries(entries: object) -> list[dict[str, Any]]:
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ValidationError(
+            "data", f"must be a list of objects, got {type(entries).__name__}"
+        )
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ValidationError(
+                f"data[{index}]", f"must be a dict, got {type(entry).__name__}"
+            )
+        for key in entry:
+            if not isinstance(key, str):
+                raise ValidationError(
+                    f"data[{index}]", f"keys must be strings, got {key!r}"
+                )
+    return entries
+
+
+class MeteringWriter(_Writer):
+    """Writes :class:`MeteringData` under ``metering/ru/``.
+
+    Parameters
+    ----------
+    storage:
+        A URI, :class:`MeteringConfig`, ``UPath`` or fsspec filesystem.
+    config:
+        Writer settings (overwrite, pagination, compression).
+    shared_pool_id:
+        Used for data whose ``shared_pool_id`` is empty.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        config: Config | None = None,
+        *,
+        shared_pool_id: str = DEFAULT_SHARED_POOL_ID,
+    ) -> None:
+        super().__init__(storage, config)
+        self.shared_pool_id = shared_pool_id
+
+    @classmethod
+    def from_config(
+        cls, metering_config: MeteringConfig, config: Config | None = None
+    ) -> MeteringWriter:
+        """A writer for the storage and shared pool of ``metering_config``."""
+        return cls(
+            metering_config,
+            config,
+            shared_pool_id=metering_config.shared_pool_id or DEFAULT_SHARED_POOL_ID,
+        )
+
+    def prepare(
+        self, data: MeteringData
+    ) -> tuple[MeteringData, list[str], list[bytes]]:
+        """Validate and encode ``data``: its final form, paths and file bodies.
+
+        Nothing is written; every error a write could raise for bad input is
+        raised here.
+        """
+        if not isinstance(data, MeteringData):
+            raise ValidationError(
+                "data", f"expected MeteringData, got {type(data).__name__}"
+            )
+        entries = _check_entries(data.data)
+        changes: dict[str, Any] = {}
+        if not data.shared_pool_id:
+            changes["shared_pool_id"] = self.shared_pool_id
+        if entries is not data.data:
+            changes["data"] = entries
+        if changes:  # never mutate the caller's object
+            data = msgspec.structs.replace(data, **changes)
+        layout.metering_path(
+            data.timestamp, data.category, data.shared_pool_id, data.self_id, 0
+        )
+        level = self.config.compression_level
+        blobs = [
+            self._deflate.compress(page, level)
+            for page in codec.encode_metering_pages(data, self.config.page_size_bytes)
+        ]
+        paths = [
+            layout.metering_path(
+                data.timestamp, data.category, data.shared_pool_id, data.self_id, part
+            )
+            for part in range(len(blobs))
+        ]
+        return data, paths, blobs
+
+    def write(self, data: MeteringData, *, resume: bool = False) -> list[str]:
+        """Write ``data`` as parts 0..n-1 and return their paths in part order.
+
+        Parameters
+        ----------
+        resume:
+            Complete an earlier write of the same data that stopped part-way
+            (see :class:`PartialWriteError`): parts already stored with the
+            same content are kept, missing ones written; a stored part with
+            different content still raises ``FileExistsError``.
+        """
+        self._check_open()
+        data, paths, blobs = self.prepare(data)
+        written: list[str] = []
+        for index, (path, blob) in enumerate(zip(paths, blobs, strict=True)):
+            try:
+                if resume and self._same_content(path, blob):
+                    written.append(path)
+                    continue
+                self._store(path, blob)
+            except MeteringFileExistsError:
+                if not written:
+                    raise
+                raise PartialWriteError(
+                    written, path, paths[index + 1 :], MeteringFileExistsError(path)
+                ) from None
+            except Exception as exc:
+                if len(paths) == 1:
+                    raise
+                raise PartialWriteError(written, path, paths[index + 1 :], exc) from exc
+            written.append(path)
+        if self.config.overwrite_existing:
+            self._remove_stale_parts(data, len(paths))
+        return paths
+
+    def _same_content(self, path: str, blob: bytes) -> bool:
+        try:
+            existing = self.fs.cat_file(path)
+        except FileNotFoundError:
+            return False
+        limit = self.config.max_decompressed_bytes
+        new = codec.decompress(blob, limit, path, self._deflate)
+        try:
+            old = codec.decompress(existing, limit, path, self._deflate)
+        except ValueError:
+            return False
+        return old == new
+
+    def _remove_stale_parts(self, data: MeteringData, count: int) -> None:
+        """Delete parts >= ``count`` left by an earlier, longer write."""
+        folder = layout.metering_dir(data.timestamp, data.category, data.shared_pool_id)
+        prefix = f"{data.self_id}-"
+        stale = []
+        for path in self.fs.ls(folder, detail=False):
+            name = path.rsplit("/", 1)[-1]
+            if not name.startswith(prefix):
+                continue
+            try:
+                info = layout.parse_metering_path(path)
+            except ValueError:
+                continue
+            if info.self_id == data.self_id and info.part >= count:
+                stale.append(path)
+        if stale:
+            self.fs.rm(stale)
+            self._log.info(
+                "removed %d stale part(s) of %s/%s", len(stale), folder, data.self_id
+            )
+
+
+class MetaWriter(_Writer):
+    """Writes :class:`MetaData` under ``metering/meta/{type}/[{category}/]{cluster_id}/``."""
+
+    def prepare(self, meta: MetaData) -> tuple[str, bytes]:
+        """Validate and encode ``meta``: its path and file body, writing nothing."""
+        if not isinstance(meta, MetaData):
+            raise ValidationError(
+                "meta", f"expected MetaData, got {type(meta).__name__}"
+            )
+        meta_type = layout.check_meta_type(meta.type)
+        if meta.category:
+            layout.check_segment("category", meta.category)
+        if meta.metadata is not None and not isinstance(meta.metadata, dict):
+            raise ValidationError(
+                "metadata", f"must be a dict, got {type(meta.metadata).__name__}"
+            )
+        path = layout.meta_path(
+            meta.cluster_id, meta_type, meta.modify_ts, meta.category
+        )
+        raw = codec.encode_meta(meta)
+        return path, self._deflate.compress(raw, self.config.compression_level)
+
+    def write(self, meta: MetaData) -> str:
+        """Write ``meta`` and return its path."""
+        self._check_open()
+        path, blob = self.prepare(meta)
+        self._store(path, blob)
+        return path
