@@ -17,9 +17,20 @@ for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
     os.environ.pop(_name, None)
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
+pytest_plugins = ["tests.servers.fixtures"]
+
 S3_KEY = "testing-access-key"
 S3_SECRET = "testing-secret-key-do-not-log"
 S3_REGION = "us-east-1"
+
+
+def _clear_instance_caches() -> None:
+    # fsspec keeps one instance cache per class: clear every subclass's.
+    pending: list[type[fsspec.AbstractFileSystem]] = [fsspec.AbstractFileSystem]
+    while pending:
+        cls = pending.pop()
+        cls.clear_instance_cache()
+        pending.extend(cls.__subclasses__())
 
 
 @pytest.fixture(autouse=True)
@@ -28,10 +39,10 @@ def _clean_fsspec() -> Iterator[None]:
     MemoryFileSystem.store.clear()
     MemoryFileSystem.pseudo_dirs.clear()
     MemoryFileSystem.pseudo_dirs.append("")
-    fsspec.AbstractFileSystem.clear_instance_cache()
+    _clear_instance_caches()
     yield
     MemoryFileSystem.store.clear()
-    fsspec.AbstractFileSystem.clear_instance_cache()
+    _clear_instance_caches()
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +94,13 @@ def s3_uri(s3_server: str, s3_bucket: str) -> str:
     )
 
 
-@pytest.fixture(params=["memory", "local", "s3"])
+@pytest.fixture(params=["memory", "local", "s3", "oss", "azure"])
 def storage_uri(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
-    """The same test body on every backend (extended by the cloud-backend suites)."""
+    """The same test body on every backend: memory, local files, S3 (moto), OSS
+    (an OSS-dialect adapter over moto) and Azure (Azurite).
+    """
     if request.param == "memory":
         return f"memory://metering-{uuid.uuid4().hex[:8]}"
     if request.param == "local":
         return f"localfs://{tmp_path}/root?create-dirs=true"
-    return str(request.getfixturevalue("s3_uri"))
+    return str(request.getfixturevalue(f"{request.param}_uri"))

@@ -7,6 +7,7 @@ Writes and reads the files of the Go library ``github.com/pingcap/metering_sdk``
 from __future__ import annotations
 
 import fsspec
+import upath.registry
 
 from .cache import CacheConfig
 from .config import (
@@ -25,13 +26,16 @@ from .errors import (
     MeteringFileNotFoundError,
     PartialReadError,
     PartialWriteError,
+    RetriesExhaustedError,
     SizeLimitError,
     StorageError,
     UnsupportedBackendError,
     ValidationError,
 )
-from .localfs import MeteringLocalFileSystem
+from .localfs import LocalfsPath, MeteringLocalFileSystem
+from .redact import install as _install_log_redaction
 from .reader import MetaReader, MeteringReader, MeteringWarning
+from .retry import RetryPolicy
 from .schema import (
     DEFAULT_SHARED_POOL_ID,
     MetaData,
@@ -47,6 +51,8 @@ from .writer import MetaWriter, MeteringWriter
 # The entry point registers "localfs" for installed copies; this covers a
 # source checkout on sys.path as well.
 fsspec.register_implementation("localfs", MeteringLocalFileSystem, clobber=True)
+upath.registry.register_implementation("localfs", LocalfsPath, clobber=True)
+_install_log_redaction()
 
 __version__ = "0.1.0"
 
@@ -59,6 +65,7 @@ __all__ = [
     "CorruptFileError",
     "InvalidPathError",
     "LocalFSConfig",
+    "LocalfsPath",
     "MetaData",
     "MetaReader",
     "MetaType",
@@ -77,6 +84,8 @@ __all__ = [
     "OSSConfig",
     "PartialReadError",
     "PartialWriteError",
+    "RetriesExhaustedError",
+    "RetryPolicy",
     "SizeLimitError",
     "StorageError",
     "TimestampFiles",

@@ -9,6 +9,7 @@ before more memory is allocated.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from .schema import (
 
 __all__ = [
     "compress",
+    "compress_metering_pages",
     "decode_meta",
     "decode_metering",
     "decompress",
@@ -36,6 +38,8 @@ __all__ = [
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _encoder = msgspec.json.Encoder(order="deterministic")
+_scratch = threading.local()  # .buffer: the reusable encoding buffer of a thread
+_SCRATCH_LIMIT = 4 << 20  # larger buffers are not kept between writes
 _page_decoder = msgspec.json.Decoder(MeteringPageWire)
 _meta_decoder = msgspec.json.Decoder(MetaWireIn)
 
@@ -109,29 +113,54 @@ def encode_metering_pages(data: MeteringData, page_size: int) -> Iterator[bytes]
         except (TypeError, OverflowError) as exc:
             raise _encode_error(exc) from None
         return
-    # All entries are encoded once into one buffer, each followed by a comma;
-    # pages are then slices of that buffer. Nothing is encoded twice.
-    buf = bytearray()
-    ends: list[int] = []
+    # All entries are encoded once, in one call, as JSON lines: a raw newline
+    # never occurs inside JSON text, so each "\n" marks the end of an entry and
+    # one ``rfind`` per page finds the last entry that fits. Pages are slices
+    # of that buffer with the newlines turned into commas; nothing is encoded
+    # twice and no Python code runs per entry.
     try:
-        for entry in entries:
-            _encoder.encode_into(entry, buf, -1)
-            buf += b","
-            ends.append(len(buf))
+        lines = _encoder.encode_lines(entries)
     except (TypeError, OverflowError) as exc:
         raise _encode_error(exc) from None
-    view = memoryview(buf)
-    start_index, start, part = 0, 0, 0
-    count = len(entries)
-    while start_index < count:
+    start, part, size = 0, 0, len(lines)
+    while start < size:
         head = _encoder.encode(_page(data, part, []))[:-2]  # drop "]}"
         budget = page_size - len(head) - 2  # room for entries and commas
-        stop_index = start_index + 1  # a page always holds at least one entry
-        while stop_index < count and ends[stop_index] - 1 - start <= budget:
-            stop_index += 1
-        end = ends[stop_index - 1] - 1  # drop the trailing comma
-        yield b"".join((head, view[start:end], b"]}"))
-        start_index, start, part = stop_index, end + 1, part + 1
+        # (a negative bound would count from the end of the buffer)
+        end = lines.rfind(b"\n", start, max(start, start + budget + 1))
+        if end < 0:  # a page always holds at least one entry
+            end = lines.index(b"\n", start)
+        yield b"".join((head, lines[start:end].replace(b"\n", b","), b"]}"))
+        start, part = end + 1, part + 1
+
+
+def compress_metering_pages(
+    data: MeteringData, page_size: int, deflate: Deflate, level: int
+) -> list[bytes]:
+    """The gzip file bodies of ``data``'s pages (see :func:`encode_metering_pages`).
+
+    An unpaginated document is encoded into a buffer kept per thread between
+    calls: allocating and freeing a buffer of a file's size for every write
+    made the C allocator return that memory to the system and fault it in
+    again on the next write (about 15 % of the time of a 190 KB write).
+    """
+    if page_size > 0 and data.data:
+        return [
+            deflate.compress(page, level)
+            for page in encode_metering_pages(data, page_size)
+        ]
+    buffer: bytearray | None = getattr(_scratch, "buffer", None)
+    if buffer is None:
+        buffer = _scratch.buffer = bytearray()
+    try:
+        try:
+            _encoder.encode_into(_page(data, 0, data.data), buffer)
+        except (TypeError, OverflowError) as exc:
+            raise _encode_error(exc) from None
+        return [deflate.compress(buffer, level)]
+    finally:
+        if len(buffer) > _SCRATCH_LIMIT:
+            _scratch.buffer = None  # do not keep a large document's worth
 
 
 def _page(

@@ -17,6 +17,7 @@ import msgspec
 
 from .deflate import ENGINES
 from .errors import ValidationError
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     import fsspec
@@ -60,6 +61,12 @@ class Config:
         ``"isal"`` or ``"zlib-ng"``.
     max_concurrency:
         Files read at once by batch reads on synchronous filesystems.
+    retry:
+        How transient storage errors (timeouts, connection errors, HTTP
+        429/5xx) are retried; by default up to 4 attempts with backoff of
+        about 0.1, 0.2 and 0.4 s. ``RetryPolicy.disabled()`` turns it off.
+        Validation errors, ``FileExistsError`` and ``FileNotFoundError`` are
+        never retried.
     """
 
     logger: logging.Logger | None = None
@@ -76,6 +83,7 @@ class Config:
         default="auto", validator=attrs.validators.in_([*ENGINES, "auto"])
     )
     max_concurrency: int = attrs.field(default=16, validator=attrs.validators.gt(0))
+    retry: RetryPolicy = RetryPolicy()
 
     def get_logger(self) -> logging.Logger:
         return self.logger or logging.getLogger(LOGGER_NAME)

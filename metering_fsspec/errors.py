@@ -17,6 +17,7 @@ __all__ = [
     "MeteringFileNotFoundError",
     "PartialReadError",
     "PartialWriteError",
+    "RetriesExhaustedError",
     "SizeLimitError",
     "StorageError",
     "UnsupportedBackendError",
@@ -67,6 +68,10 @@ class MeteringFileExistsError(MeteringError, FileExistsError):
         self.path = path
         self.filename = path
 
+    def __str__(self) -> str:
+        # OSError would show "[Errno None] None: path" once filename is set.
+        return str(self.args[0])
+
 
 class MeteringFileNotFoundError(MeteringError, FileNotFoundError):
     """A metering or meta file that does not exist."""
@@ -76,9 +81,29 @@ class MeteringFileNotFoundError(MeteringError, FileNotFoundError):
         self.path = path
         self.filename = path
 
+    def __str__(self) -> str:
+        # OSError would show "[Errno None] None: path" once filename is set.
+        return str(self.args[0])
+
 
 class StorageError(MeteringError, OSError):
     """The storage backend failed (network, permissions, missing directory...)."""
+
+
+class RetriesExhaustedError(StorageError):
+    """A storage call still failing transiently after its last retry.
+
+    ``target`` names what was attempted (``"write PATH"``), ``attempts`` how
+    many tries were made; the last error is chained as ``__cause__``.
+    """
+
+    def __init__(self, target: str, attempts: int, cause: BaseException) -> None:
+        super().__init__(
+            f"{target}: gave up after {attempts} attempt(s):"
+            f" {type(cause).__name__}: {cause}"
+        )
+        self.target = target
+        self.attempts = attempts
 
 
 class UnsupportedBackendError(MeteringError, NotImplementedError):

@@ -16,8 +16,9 @@ import tempfile
 from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
+from upath import UPath
 
-__all__ = ["MeteringLocalFileSystem", "atomic_write", "dir_mode_for"]
+__all__ = ["LocalfsPath", "MeteringLocalFileSystem", "atomic_write", "dir_mode_for"]
 
 
 def _current_umask() -> int:
@@ -161,3 +162,9 @@ class MeteringLocalFileSystem(LocalFileSystem):  # type: ignore[misc]
         if os.path.exists(path) and not exist_ok:
             raise FileExistsError(errno.EEXIST, "folder exists", path)
         _makedirs(path, None if self.mode is None else dir_mode_for(self.mode))
+
+
+class LocalfsPath(UPath):  # type: ignore[misc]
+    """``UPath("localfs:///data/metering")``: a path on :class:`MeteringLocalFileSystem`."""
+
+    __slots__ = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import inspect
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,21 @@ __all__ = ["MetaReader", "MeteringReader", "MeteringWarning"]
 T = TypeVar("T")
 
 
+def _cat_options(fs: Any) -> dict[str, Any]:
+    """Options for ``cat_file`` / ``cat`` that suit small files on ``fs``."""
+    # s3fs sends a HEAD request for the size before every whole-file read,
+    # to split large files into ranges, unless max_concurrency is 1: metering
+    # files are small, and one GET instead of two halves the requests.
+    if any(cls.__name__ == "S3FileSystem" for cls in type(fs).__mro__):
+        try:
+            parameters = inspect.signature(fs._cat_file).parameters
+        except (AttributeError, TypeError, ValueError):
+            return {}
+        if "max_concurrency" in parameters:
+            return {"max_concurrency": 1}
+    return {}
+
+
 class MeteringWarning(UserWarning):
     """A file that does not follow the layout was skipped."""
 
@@ -38,12 +54,15 @@ class _Reader:
         base, _ = _unwrap(self.fs, "")
         self._async = bool(getattr(base, "async_impl", False))
         self._threads = not self._async and not isinstance(base, MemoryFileSystem)
+        self._cat_options = _cat_options(base)
 
     # -- fetching ----------------------------------------------------------------
 
     def _fetch(self, path: str) -> bytes:
         try:
-            blob = self.fs.cat_file(path)
+            blob = self.config.retry.call(
+                lambda: self._cat(path), target=f"read {path}", log=self._log
+            )
         except FileNotFoundError:
             raise MeteringFileNotFoundError(path) from None
         except IsADirectoryError:
@@ -51,6 +70,16 @@ class _Reader:
         if self.config.debug:
             self._log.debug("read %s (%d bytes)", path, len(blob))
         return blob  # type: ignore[no-any-return]
+
+    def _cat(self, path: str) -> bytes:
+        options = self._cat_options
+        try:
+            return self.fs.cat_file(path, **options)  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            # s3fs consults its cached listing of the folder, which may predate
+            # the file: forget it and ask the storage once more.
+            self.fs.invalidate_cache(path)
+            return self.fs.cat_file(path, **options)  # type: ignore[no-any-return]
 
     def _inflate(self, blob: bytes, path: str) -> bytes:
         return codec.decompress(
@@ -81,24 +110,42 @@ class _Reader:
 
         if self._async and len(paths) > 1:
             unique = list(dict.fromkeys(paths))
-            blobs = self.fs.cat(unique, on_error="return")
+            blobs = self.config.retry.call(
+                lambda: self.fs.cat(unique, on_error="return", **self._cat_options),
+                target=f"read {len(unique)} files",
+                log=self._log,
+            )
+            for path, blob in blobs.items():
+                # Retry each transient failure on its own, as _fetch does, and
+                # recheck a missing file past a stale cached listing.
+                if isinstance(blob, FileNotFoundError) or (
+                    isinstance(blob, Exception) and self.config.retry.transient(blob)
+                ):
+                    try:
+                        blobs[path] = self._fetch(path)
+                    except Exception as exc:
+                        blobs[path] = exc
             for index, path in enumerate(paths):
                 one(index, path, blobs.get(path, MeteringFileNotFoundError(path)))
         elif self._threads and len(paths) > 1:
 
-            def task(index: int) -> None:
-                path = paths[index]
+            def fetch(path: str) -> bytes | BaseException:
                 try:
-                    blob: bytes | BaseException = self._fetch(path)
+                    return self._fetch(path)
                 except Exception as exc:
-                    blob = exc
-                one(index, path, blob)
+                    return exc
 
+            # Threads only fetch (I/O releases the GIL). Decoding holds the GIL,
+            # so it runs here, in input order, while later files are fetched:
+            # decoding in the pool made threads fight over the GIL.
             workers = min(self.config.max_concurrency, len(paths))
             with ThreadPoolExecutor(
                 workers, thread_name_prefix="metering-read"
             ) as pool:
-                list(pool.map(task, range(len(paths))))
+                for index, (path, blob) in enumerate(
+                    zip(paths, pool.map(fetch, paths), strict=True)
+                ):
+                    one(index, path, blob)
         else:
             for index, path in enumerate(paths):
                 try:
@@ -114,17 +161,26 @@ class _Reader:
         """Every file whose path starts with ``prefix`` (relative to the root)."""
         prefix = prefix.lstrip("/")
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        self.fs.invalidate_cache(folder)
+
+        def find() -> list[str]:
+            self.fs.invalidate_cache(folder)
+            return self.fs.find(folder)  # type: ignore[no-any-return]
+
         try:
-            found = self.fs.find(folder)
+            found = self.config.retry.call(
+                find, target=f"list {folder or '/'}", log=self._log
+            )
         except FileNotFoundError:
             return []
         return sorted(path for path in found if path.startswith(prefix))
 
     def _ls(self, folder: str) -> list[dict[str, Any]]:
-        self.fs.invalidate_cache(folder)
-        try:
+        def ls() -> list[dict[str, Any]]:
+            self.fs.invalidate_cache(folder)
             return self.fs.ls(folder, detail=True)  # type: ignore[no-any-return]
+
+        try:
+            return self.config.retry.call(ls, target=f"list {folder}", log=self._log)
         except FileNotFoundError:
             return []
         except NotADirectoryError:
@@ -159,8 +215,10 @@ class MeteringReader(_Reader):
         infos = []
         for path in self._list(layout.timestamp_dir(timestamp) + "/"):
             name = path.rsplit("/", 1)[-1]
-            if name.startswith("."):
-                continue  # a write in progress (temporary file) or a hidden file
+            if name.startswith(".") and not name.endswith(layout.SUFFIX):
+                # A write in progress (".{name}.XXXX.tmp") or a hidden file; a
+                # self_id may itself start with a dot, so "." alone is no test.
+                continue
             try:
                 infos.append(layout.parse_metering_path(path))
             except ValueError as exc:
@@ -253,12 +311,20 @@ class MeteringReader(_Reader):
         category: str | None = None,
         shared_pool_id: str | None = None,
         self_id: str | None = None,
+        errors: dict[str, BaseException] | None = None,
     ) -> Iterator[MeteringData]:
         """Documents of every minute in ``[start, end)``, in timestamp order.
 
-        Each minute's files are fetched as one concurrent batch. A minute with
-        unreadable files raises :class:`PartialReadError` carrying that
-        minute's good results.
+        Each minute's files are fetched as one concurrent batch. By default a
+        minute with unreadable files raises :class:`PartialReadError` carrying
+        that minute's good results, which ends the scan.
+
+        Parameters
+        ----------
+        errors:
+            Scan past unreadable files instead: each failure is recorded here
+            (path -> exception) and logged, and every readable document is
+            still yielded. Check it when the scan ends.
         """
         batch: builtins.list[str] = []
         current: int | None = None
@@ -270,12 +336,94 @@ class MeteringReader(_Reader):
             self_id=self_id,
         ):
             if current is not None and info.timestamp != current and batch:
-                yield from self.read_files(batch)
+                yield from self._scan_batch(batch, errors)
                 batch = []
             current = info.timestamp
             batch.append(info.path)
         if batch:
-            yield from self.read_files(batch)
+            yield from self._scan_batch(batch, errors)
+
+    def _scan_batch(
+        self, paths: builtins.list[str], errors: dict[str, BaseException] | None
+    ) -> builtins.list[MeteringData]:
+        if errors is None:
+            return self.read_files(paths)
+        try:
+            return self.read_files(paths)
+        except PartialReadError as exc:
+            errors.update(exc.errors)
+            for path, error in exc.errors.items():
+                self._log.warning("scan could not read %s: %s", path, error)
+            return [doc for doc in exc.results if doc is not None]
+
+    # -- tables (optional extras, imported on first use) -------------------------
+
+    def to_arrow(
+        self,
+        start: int,
+        end: int,
+        *,
+        category: str | None = None,
+        shared_pool_id: str | None = None,
+        self_id: str | None = None,
+    ) -> Any:
+        """``[start, end)`` as a ``pyarrow.Table``, one row per (document,
+        entry, metric); see :mod:`metering_fsspec.frames`. Needs the ``arrow`` extra.
+        """
+        from . import frames
+
+        return frames.read_table(
+            self,
+            start,
+            end,
+            category=category,
+            shared_pool_id=shared_pool_id,
+            self_id=self_id,
+        )
+
+    def to_pandas(
+        self,
+        start: int,
+        end: int,
+        *,
+        category: str | None = None,
+        shared_pool_id: str | None = None,
+        self_id: str | None = None,
+    ) -> Any:
+        """:meth:`to_arrow` as a pandas DataFrame (Arrow-backed dtypes)."""
+        from . import frames
+
+        frames.require("pandas", "pandas")
+        table = self.to_arrow(
+            start,
+            end,
+            category=category,
+            shared_pool_id=shared_pool_id,
+            self_id=self_id,
+        )
+        return frames.to_pandas(table)
+
+    def to_polars(
+        self,
+        start: int,
+        end: int,
+        *,
+        category: str | None = None,
+        shared_pool_id: str | None = None,
+        self_id: str | None = None,
+    ) -> Any:
+        """:meth:`to_arrow` as a polars DataFrame."""
+        from . import frames
+
+        frames.require("polars", "polars")
+        table = self.to_arrow(
+            start,
+            end,
+            category=category,
+            shared_pool_id=shared_pool_id,
+            self_id=self_id,
+        )
+        return frames.to_polars(table)
 
 
 _cache_encoder = msgspec.json.Encoder()
@@ -413,6 +561,37 @@ class MetaReader(_Reader):
             )
 
         return self._cached(("any", cluster_id, category, timestamp), compute)
+
+    def to_arrow(
+        self,
+        *,
+        cluster_id: str | None = None,
+        meta_type: MetaType | str | None = None,
+        category: str | None = None,
+    ) -> Any:
+        """Every meta file as a ``pyarrow.Table``, one row per (cluster_id,
+        type, category, modify_ts); see :func:`metering_fsspec.frames.meta_table`.
+        """
+        from . import frames
+
+        return frames.meta_table(
+            self, cluster_id=cluster_id, meta_type=meta_type, category=category
+        )
+
+    def to_pandas(
+        self,
+        *,
+        cluster_id: str | None = None,
+        meta_type: MetaType | str | None = None,
+        category: str | None = None,
+    ) -> Any:
+        """:meth:`to_arrow` as a pandas DataFrame."""
+        from . import frames
+
+        frames.require("pandas", "pandas")
+        return frames.to_pandas(
+            self.to_arrow(cluster_id=cluster_id, meta_type=meta_type, category=category)
+        )
 
     def close(self) -> None:
         """Drop the cache (and remove the disk cache's folder)."""

@@ -4,6 +4,7 @@ at the metering root, plus the one function that stores a file safely.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from .backends import spec
 from .config import URI_SCHEMES, MeteringConfig
 from .errors import MeteringFileExistsError, StorageError, ValidationError
 from .localfs import MeteringLocalFileSystem, atomic_write
+from .retry import RetryPolicy
 
 __all__ = [
     "Storage",
@@ -37,8 +39,6 @@ def filesystem_from_config(
     """An fsspec filesystem rooted at the metering root ``config`` describes."""
     backend = spec(config)
     fs = fsspec.filesystem(backend.protocol, **{**backend.options, **extra})
-    if isinstance(fs, MeteringLocalFileSystem) and fs.create_dirs:
-        fs.makedirs(backend.root, exist_ok=True)
     return DirFileSystem(path=backend.root, fs=fs)
 
 
@@ -144,14 +144,54 @@ def _unwrap(
 
 
 def write_file(
-    fs: fsspec.AbstractFileSystem, path: str, data: bytes, *, overwrite: bool
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    data: bytes,
+    *,
+    overwrite: bool,
+    retry: RetryPolicy | None = None,
+    log: logging.Logger | None = None,
 ) -> None:
     """Store ``data`` at ``path`` in one step that no reader sees half done.
 
     Without ``overwrite`` an existing file raises
     :class:`MeteringFileExistsError`; where the backend allows it (local,
     memory, S3 ``If-None-Match``) the check and the write are one atomic step.
+
+    Transient errors are retried by ``retry`` (default ``RetryPolicy()``);
+    the last one raises :class:`RetriesExhaustedError` naming ``path``. An
+    attempt that failed transiently may still have stored the file: when the
+    next exclusive attempt finds ``path`` holding exactly ``data``, the write
+    succeeded and no ``FileExistsError`` is raised.
     """
+    policy = RetryPolicy() if retry is None else retry
+    failed: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            _write_once(fs, path, data, overwrite=overwrite)
+        except MeteringFileExistsError:
+            if failed and _holds(fs, path, data, policy):
+                return
+            raise
+
+    policy.call(attempt, target=f"write {path}", log=log, on_transient=failed.append)
+
+
+def _holds(
+    fs: fsspec.AbstractFileSystem, path: str, data: bytes, policy: RetryPolicy
+) -> bool:
+    """Whether ``path`` holds exactly ``data``."""
+    try:
+        stored = policy.call(lambda: fs.cat_file(path), target=f"read {path}")
+    except Exception:
+        return False
+    return bool(stored == data)
+
+
+def _write_once(
+    fs: fsspec.AbstractFileSystem, path: str, data: bytes, *, overwrite: bool
+) -> None:
     base, full = _unwrap(fs, path)
     try:
         if isinstance(base, MeteringLocalFileSystem):

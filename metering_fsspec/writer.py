@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import operator
 import threading
 from types import TracebackType
 from typing import Any
@@ -19,7 +22,7 @@ __all__ = ["MetaWriter", "MeteringWriter"]
 
 
 class _Writer:
-    def __init__(self, storage: Storage, config: Config | None) -> None:
+    def __init__(self, storage: Storage, config: Config | None = None) -> None:
         self.config = config or Config()
         self.fs = open_storage(storage)
         self._deflate = get_deflate(self.config.codec)
@@ -31,7 +34,14 @@ class _Writer:
             raise ValueError(f"{type(self).__name__} is closed")
 
     def _store(self, path: str, blob: bytes) -> None:
-        write_file(self.fs, path, blob, overwrite=self.config.overwrite_existing)
+        write_file(
+            self.fs,
+            path,
+            blob,
+            overwrite=self.config.overwrite_existing,
+            retry=self.config.retry,
+            log=self._log,
+        )
         if self.config.debug:
             self._log.debug("wrote %s (%d bytes)", path, len(blob))
 
@@ -62,6 +72,17 @@ def _check_entries(entries: object) -> list[dict[str, Any]]:
         raise ValidationError(
             "data", f"must be a list of objects, got {type(entries).__name__}"
         )
+    # Fast path, in C: plain dicts only. Their keys need no loop here: the
+    # deterministic encoder refuses non-str keys, and ``prepare`` then calls
+    # ``_check_keys`` to name the entry.
+    if operator.countOf(map(type, entries), dict) == len(entries):
+        return entries
+    _check_keys(entries)
+    return entries
+
+
+def _check_keys(entries: list[Any]) -> None:
+    """Raise for the first entry that is not a dict or has a non-str key."""
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ValidationError(
@@ -72,7 +93,6 @@ def _check_entries(entries: object) -> list[dict[str, Any]]:
                 raise ValidationError(
                     f"data[{index}]", f"keys must be strings, got {key!r}"
                 )
-    return entries
 
 
 class MeteringWriter(_Writer):
@@ -129,19 +149,22 @@ class MeteringWriter(_Writer):
             changes["data"] = entries
         if changes:  # never mutate the caller's object
             data = msgspec.structs.replace(data, **changes)
-        layout.metering_path(
+        first = layout.metering_path(
             data.timestamp, data.category, data.shared_pool_id, data.self_id, 0
         )
         level = self.config.compression_level
-        blobs = [
-            self._deflate.compress(page, level)
-            for page in codec.encode_metering_pages(data, self.config.page_size_bytes)
-        ]
-        paths = [
+        try:
+            blobs = codec.compress_metering_pages(
+                data, self.config.page_size_bytes, self._deflate, level
+            )
+        except ValidationError:
+            _check_keys(entries)  # a clearer error naming the entry, if it applies
+            raise
+        paths = [first] + [
             layout.metering_path(
                 data.timestamp, data.category, data.shared_pool_id, data.self_id, part
             )
-            for part in range(len(blobs))
+            for part in range(1, len(blobs))
         ]
         return data, paths, blobs
 
@@ -182,7 +205,9 @@ class MeteringWriter(_Writer):
 
     def _same_content(self, path: str, blob: bytes) -> bool:
         try:
-            existing = self.fs.cat_file(path)
+            existing = self.config.retry.call(
+                lambda: self.fs.cat_file(path), target=f"read {path}", log=self._log
+            )
         except FileNotFoundError:
             return False
         limit = self.config.max_decompressed_bytes
@@ -193,12 +218,30 @@ class MeteringWriter(_Writer):
             return False
         return old == new
 
+    def _remove(self, path: str) -> None:
+        # An earlier attempt may have removed it before failing.
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(path)
+
     def _remove_stale_parts(self, data: MeteringData, count: int) -> None:
         """Delete parts >= ``count`` left by an earlier, longer write."""
+        # Parts are written from 0 up and removed from the last down, so stale
+        # parts, if any, include part ``count``: one probe spares a listing of
+        # the folder on every overwrite.
+        probe = layout.metering_path(
+            data.timestamp, data.category, data.shared_pool_id, data.self_id, count
+        )
+        if not self.fs.exists(probe):
+            return
         folder = layout.metering_dir(data.timestamp, data.category, data.shared_pool_id)
         prefix = f"{data.self_id}-"
         stale = []
-        for path in self.fs.ls(folder, detail=False):
+        listing = self.config.retry.call(
+            lambda: self.fs.ls(folder, detail=False),
+            target=f"list {folder}",
+            log=self._log,
+        )
+        for path in listing:
             name = path.rsplit("/", 1)[-1]
             if not name.startswith(prefix):
                 continue
@@ -207,9 +250,15 @@ class MeteringWriter(_Writer):
             except ValueError:
                 continue
             if info.self_id == data.self_id and info.part >= count:
-                stale.append(path)
+                stale.append((info.part, path))
+        stale.sort(reverse=True)  # last part first: see the probe above
+        for _, path in stale:
+            self.config.retry.call(
+                functools.partial(self._remove, path),
+                target=f"remove {path}",
+                log=self._log,
+            )
         if stale:
-            self.fs.rm(stale)
             self._log.info(
                 "removed %d stale part(s) of %s/%s", len(stale), folder, data.self_id
             )

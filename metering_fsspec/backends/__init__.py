@@ -11,8 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import fsspec
+import upath.registry
 
 from ..errors import ValidationError
+from ..redact import register_secret
 
 if TYPE_CHECKING:
     from ..config import MeteringConfig
@@ -34,6 +37,14 @@ class BackendSpec:
 
 _MODULES = {"localfs": "local", "s3": "s3", "oss": "oss", "azure": "azure"}
 
+# ossfs with exclusive create and strict exists(); imported on first use.
+fsspec.register_implementation(
+    "meteringoss", "metering_fsspec.backends.oss.MeteringOSSFileSystem", clobber=True
+)
+upath.registry.register_implementation(
+    "meteringoss", "metering_fsspec.backends.oss.MeteringOSSPath", clobber=True
+)
+
 
 def join_root(bucket: str, prefix: str) -> str:
     return "/".join(p.strip("/") for p in (bucket, prefix) if p.strip("/"))
@@ -45,5 +56,8 @@ def spec(config: MeteringConfig) -> BackendSpec:
         raise ValidationError("type", f"unknown storage type {config.type!r}")
     if config.type != "localfs" and not config.bucket:
         raise ValidationError("bucket", f"is required for {config.type} storage")
+    for section in (config.aws, config.oss, config.azure):
+        for name in ("secret_access_key", "session_token", "account_key", "sas_token"):
+            register_secret(getattr(section, name, None))
     backend = importlib.import_module(f"{__name__}.{module}")
     return backend.spec(config)  # type: ignore[no-any-return]

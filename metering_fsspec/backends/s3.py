@@ -1,11 +1,16 @@
-"""``s3``: Amazon S3 and S3-compatible services through s3fs."""
+"""``s3``: Amazon S3 and S3-compatible services through s3fs.
+
+With ``assume-role-arn`` s3fs gets an :class:`AssumeRoleSession`: requests
+sign with credentials from STS AssumeRole, refreshed before they expire,
+assumed from the static keys when given, else from the default chain.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..config import MeteringConfig
-from ..errors import UnsupportedBackendError
+from ..credentials import AssumeRoleSession
 from . import BackendSpec, join_root
 
 
@@ -18,14 +23,18 @@ def spec(config: MeteringConfig) -> BackendSpec:
         options["endpoint_url"] = config.endpoint
     if aws is not None:
         if aws.assume_role_arn:
-            raise UnsupportedBackendError(
-                "s3 with assume-role-arn is not yet supported"
+            options["session"] = AssumeRoleSession(
+                aws.assume_role_arn,
+                access_key=aws.access_key,
+                secret_key=aws.secret_access_key,
+                session_token=aws.session_token,
+                region=config.region,
             )
-        if aws.access_key or aws.secret_access_key:
+        elif aws.access_key or aws.secret_access_key:
             options["key"] = aws.access_key
             options["secret"] = aws.secret_access_key
-        if aws.session_token:
-            options["token"] = aws.session_token
+            if aws.session_token:
+                options["token"] = aws.session_token
         if aws.s3_force_path_style:
             options["config_kwargs"] = {"s3": {"addressing_style": "path"}}
     return BackendSpec("s3", join_root(config.bucket, config.prefix), options)
