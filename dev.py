@@ -31,12 +31,14 @@ def run(*args: str | os.PathLike[str], **kwargs: object) -> None:
 
 def ensure_venv(extras: str) -> None:
     """Create .venv and install the package with ``extras`` unless already done."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - run by any python3
         sys.exit("metering-fsspec needs Python 3.11 or newer")
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     spec = f".[{extras}]" if extras else "."
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + spec.encode()
+    ).hexdigest()
     stamp = VENV / f".installed-{extras or 'core'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
@@ -58,14 +60,33 @@ def ensure_azurite() -> None:
 
 def demo() -> int:
     ensure_venv("")
-    return subprocess.call([str(BIN / "metering-fsspec"), "demo", *sys.argv[2:]], cwd=os.getcwd())
+    return subprocess.call(
+        [str(BIN / "metering-fsspec"), "demo", *sys.argv[2:]], cwd=os.getcwd()
+    )
 
 
 def test() -> int:
     ensure_venv("all,test")
     ensure_azurite()
-    run(BIN / "ruff", "check", "metering_fsspec", "tests", "benchmarks", "conftest.py", "dev.py")
-    run(BIN / "ruff", "format", "--check", "metering_fsspec", "tests", "benchmarks", "conftest.py", "dev.py")
+    run(
+        BIN / "ruff",
+        "check",
+        "metering_fsspec",
+        "tests",
+        "benchmarks",
+        "conftest.py",
+        "dev.py",
+    )
+    run(
+        BIN / "ruff",
+        "format",
+        "--check",
+        "metering_fsspec",
+        "tests",
+        "benchmarks",
+        "conftest.py",
+        "dev.py",
+    )
     run(BIN / "mypy")
     return subprocess.call([str(PYTHON), "-m", "pytest", *sys.argv[2:]], cwd=ROOT)
 

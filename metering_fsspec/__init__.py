@@ -33,8 +33,8 @@ from .errors import (
     ValidationError,
 )
 from .localfs import LocalfsPath, MeteringLocalFileSystem
-from .redact import install as _install_log_redaction
 from .reader import MetaReader, MeteringReader, MeteringWarning
+from .redact import install as _install_log_redaction
 from .retry import RetryPolicy
 from .schema import (
     DEFAULT_SHARED_POOL_ID,

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 import botocore.credentials
-import fsspec.asyn
 import botocore.session
+import fsspec.asyn
 import pytest
 
 from conftest import S3_KEY, S3_REGION, S3_SECRET

@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -27,9 +28,14 @@ from metering_fsspec import (
     MeteringWriter,
     SizeLimitError,
     ValidationError,
+    codec,
 )
 from metering_fsspec import deflate as deflate_module
-from metering_fsspec.codec import decompress, encode_metering_pages
+from metering_fsspec.codec import (
+    compress_metering_pages,
+    decompress,
+    encode_metering_pages,
+)
 from metering_fsspec.deflate import ENGINES, available, get_deflate
 
 # CI installs the "fast" and "test" extras: every engine must be here, never skipped.
@@ -165,9 +171,9 @@ def test_missing_engine_is_a_clear_error(engine: str, hint: str, hide: Any) -> N
     with pytest.raises(ValidationError, match=engine):
         MeteringReader("memory://m", Config(codec=engine))
     # The standard library is always there, and "auto" falls back to it.
-    for codec in ("zlib", "auto"):
-        writer = MeteringWriter("memory://m", Config(codec=codec))
-        (path,) = writer.write(MeteringData(60, "c", codec, "p", [{"v": 1}]))
+    for name in ("zlib", "auto"):
+        writer = MeteringWriter("memory://m", Config(codec=name))
+        (path,) = writer.write(MeteringData(60, "c", name, "p", [{"v": 1}]))
         assert gzip.decompress(writer.fs.cat_file(path)).endswith(b'[{"v":1}]}')
 
 
@@ -264,3 +270,62 @@ def test_pages_match_the_per_entry_reference(
     assert pages == _reference_pages(data, page_size)
     decoded = [e for p in pages for e in json.loads(p)["data"]]
     assert decoded == json.loads(_encoder.encode(entries))
+
+
+# -- compressed pages ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page_size", [0, 4096])
+@pytest.mark.parametrize("engine", ALL)
+def test_compressed_pages_are_the_gzip_of_the_pages(
+    engine: str, page_size: int
+) -> None:
+    data = MeteringData(
+        60, "tidb", "s1", "pool", [{"lc": f"lc-{i}"} for i in range(900)]
+    )
+    deflate = get_deflate(engine)
+    blobs = compress_metering_pages(data, page_size, deflate, 6)
+    pages = list(encode_metering_pages(data, page_size))
+    assert len(blobs) == len(pages) >= (1 if page_size == 0 else 3)
+    assert [gzip.decompress(b) for b in blobs] == pages
+    assert all(_members(b) == 1 for b in blobs)
+
+
+def test_compressed_pages_are_thread_safe() -> None:
+    deflate = get_deflate("zlib")  # releases the GIL while compressing
+
+    def work(worker: int) -> list[bool]:
+        results = []
+        for n in range(40):
+            entries = [{"w": worker, "n": n, "i": i} for i in range(300 + worker)]
+            data = MeteringData(60, "c", f"s{worker}", "p", entries)
+            (blob,) = compress_metering_pages(data, 0, deflate, 1)
+            results.append(blob == deflate.compress(_encode_page(data), 1))
+        return results
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = [ok for oks in pool.map(work, range(4)) for ok in oks]
+    assert len(outcomes) == 160 and all(outcomes)
+
+
+def test_a_large_document_does_not_stay_in_memory() -> None:
+    entries = [{"lc": f"lc-{i}", "v": i} for i in range(200_000)]  # ~5 MB of JSON
+    data = MeteringData(60, "c", "s", "p", entries)
+    (blob,) = compress_metering_pages(data, 0, get_deflate("isal"), 6)
+    assert len(gzip.decompress(blob)) > codec._SCRATCH_LIMIT
+    assert getattr(codec._scratch, "buffer", None) is None
+    small = MeteringData(60, "c", "s", "p", entries[:10])
+    compress_metering_pages(small, 0, get_deflate("isal"), 6)
+    assert len(codec._scratch.buffer) < 1000  # small buffers are kept for reuse
+
+
+def test_unencodable_data_is_a_validation_error_on_every_path() -> None:
+    data = MeteringData(60, "c", "s", "p", [{"x": object()}])
+    for page_size in (0, 100):
+        with pytest.raises(ValidationError, match="data"):
+            compress_metering_pages(data, page_size, get_deflate("zlib"), 6)
+
+
+def _encode_page(data: MeteringData) -> bytes:
+    (page,) = encode_metering_pages(data, 0)
+    return page
