@@ -252,6 +252,14 @@ class MeteringConfig(
                     f"unknown storage type {self.type!r}, expected one of {sorted(URI_SCHEMES)}",
                 )
             self.type = normalised
+        # Equal configs compare equal however they were built: a leading "/"
+        # of the prefix means nothing, and a section left at its defaults is
+        # the same as no section.
+        self.prefix = self.prefix.lstrip("/")
+        for name in ("aws", "oss", "azure", "localfs"):
+            section = getattr(self, name)
+            if section is not None and section == type(section)():
+                setattr(self, name, None)
 
     # -- URIs ------------------------------------------------------------------
 

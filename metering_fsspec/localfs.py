@@ -10,9 +10,9 @@ wins. Registered with fsspec as ``localfs`` (entry point), so
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
-import tempfile
 from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
@@ -52,6 +52,15 @@ def _makedirs(path: str, mode: int | None) -> None:
         os.chmod(path, mode)  # exact mode, whatever the umask
 
 
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
 def atomic_write(
     path: str,
     data: bytes | bytearray | memoryview,
@@ -62,28 +71,35 @@ def atomic_write(
 ) -> None:
     """Write ``data`` to ``path`` so that readers see the whole file or none.
 
-    Without ``overwrite`` an existing ``path`` raises ``FileExistsError``, and
-    of several writers racing on one path exactly one succeeds (``link(2)``
-    is atomic and fails on an existing name).
+    The bytes go to a hidden temporary file in the same folder, which is then
+    renamed (overwrite) or hard-linked (exclusive) to ``path``. Without
+    ``overwrite`` an existing ``path`` raises ``FileExistsError``, and of
+    several writers racing on one path exactly one succeeds (``link(2)`` is
+    atomic and fails on an existing name).
     """
-    folder = os.path.dirname(path) or "."
-    if create_dirs:
-        _makedirs(folder, None if mode is None else dir_mode_for(mode))
-    elif not os.path.isdir(folder):
-        raise FileNotFoundError(
-            errno.ENOENT,
-            "folder does not exist and create-dirs is false",
-            folder,
-        )
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
-    )
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+    file_mode = 0o666 if mode is None else mode
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, (0o666 & ~_UMASK) if mode is None else mode)
+        fd = os.open(tmp, _OPEN_FLAGS, file_mode)
+    except FileNotFoundError:
+        if not create_dirs:
+            raise FileNotFoundError(
+                errno.ENOENT, "folder does not exist and create-dirs is false", folder
+            ) from None
+        _makedirs(folder or ".", None if mode is None else dir_mode_for(mode))
+        fd = os.open(tmp, _OPEN_FLAGS, file_mode)
+    done = False
+    try:
+        try:
+            _write_all(fd, data)
+            if mode is not None and mode & _UMASK:
+                os.fchmod(fd, mode)  # the umask took bits the caller asked for
+        finally:
+            os.close(fd)
         if overwrite:
             os.replace(tmp, path)
+            done = True
             return
         try:
             os.link(tmp, path)
@@ -99,9 +115,11 @@ def atomic_write(
             if os.path.lexists(path):
                 raise FileExistsError(errno.EEXIST, "file exists", path) from None
             os.rename(tmp, path)
+            done = True
     finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+        if not done:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 class MeteringLocalFileSystem(LocalFileSystem):  # type: ignore[misc]

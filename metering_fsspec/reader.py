@@ -570,11 +570,12 @@ class MetaReader(_Reader):
         category: str | None = None,
     ) -> Any:
         """Every meta file as a ``pyarrow.Table``, one row per (cluster_id,
-        type, category, modify_ts); see :func:`metering_fsspec.frames.meta_table`.
+        type, category, modify_ts); see
+        :func:`metering_fsspec.meta_frames.meta_table`.
         """
-        from . import frames
+        from . import meta_frames
 
-        return frames.meta_table(
+        return meta_frames.meta_table(
             self, cluster_id=cluster_id, meta_type=meta_type, category=category
         )
 

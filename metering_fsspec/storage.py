@@ -23,6 +23,7 @@ from .retry import RetryPolicy
 
 __all__ = [
     "Storage",
+    "file_exists",
     "filesystem_from_config",
     "open_storage",
     "to_upath",
@@ -138,7 +139,14 @@ def _unwrap(
     fs: fsspec.AbstractFileSystem, path: str
 ) -> tuple[fsspec.AbstractFileSystem, str]:
     while isinstance(fs, DirFileSystem):
-        path = fs._join(path)
+        # The layout's relative paths carry no protocol: join them directly
+        # rather than through DirFileSystem._join's per-call stripping.
+        if "://" in path:
+            path = fs._join(path)
+        elif fs.path and path:
+            path = f"{fs.path.rstrip(fs.fs.sep)}{fs.fs.sep}{path.lstrip(fs.fs.sep)}"
+        else:
+            path = fs.path or path
         fs = fs.fs
     return fs, path
 
@@ -195,7 +203,13 @@ def _write_once(
     base, full = _unwrap(fs, path)
     try:
         if isinstance(base, MeteringLocalFileSystem):
-            base.pipe_file(full, data, mode="overwrite" if overwrite else "create")
+            atomic_write(
+                full if full.startswith("/") else base._strip_protocol(full),
+                data,
+                overwrite=overwrite,
+                create_dirs=base.create_dirs,
+                mode=base.mode,
+            )
         elif isinstance(base, LocalFileSystem):
             atomic_write(base._strip_protocol(full), data, overwrite=overwrite)
         elif isinstance(base, MemoryFileSystem):
@@ -210,6 +224,14 @@ def _write_once(
         raise MeteringFileExistsError(path) from None
     except FileNotFoundError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def file_exists(fs: fsspec.AbstractFileSystem, path: str) -> bool:
+    """Whether ``path`` exists (one ``stat`` on local storage)."""
+    base, full = _unwrap(fs, path)
+    if isinstance(base, LocalFileSystem) and full.startswith("/"):
+        return os.path.lexists(full)
+    return bool(fs.exists(path))
 
 
 def describe(fs: fsspec.AbstractFileSystem) -> Mapping[str, str]:

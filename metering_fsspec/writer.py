@@ -16,7 +16,7 @@ from .config import Config, MeteringConfig
 from .deflate import get_deflate
 from .errors import MeteringFileExistsError, PartialWriteError, ValidationError
 from .schema import DEFAULT_SHARED_POOL_ID, MetaData, MeteringData
-from .storage import Storage, describe, open_storage, write_file
+from .storage import Storage, describe, file_exists, open_storage, write_file
 
 __all__ = ["MetaWriter", "MeteringWriter"]
 
@@ -231,7 +231,7 @@ class MeteringWriter(_Writer):
         probe = layout.metering_path(
             data.timestamp, data.category, data.shared_pool_id, data.self_id, count
         )
-        if not self.fs.exists(probe):
+        if not file_exists(self.fs, probe):
             return
         folder = layout.metering_dir(data.timestamp, data.category, data.shared_pool_id)
         prefix = f"{data.self_id}-"

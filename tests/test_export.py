@@ -25,6 +25,7 @@ from metering_fsspec import (
     frames,
     open_storage,
 )
+from metering_fsspec.export import export
 
 DAY1 = 1755820800  # 2025-08-22 00:00:00 UTC
 T1 = DAY1 + 60
@@ -90,7 +91,7 @@ def expected(storage: str, start: int, end: int, category: str) -> pa.Table:
 def test_parquet_partitioned_by_day_and_category(backend_uri: str) -> None:
     write_days(backend_uri)
     target = sibling(backend_uri, "exports")
-    paths = frames.export(backend_uri, DAY1, T3 + 60, target)
+    paths = export(backend_uri, DAY1, T3 + 60, target)
     assert paths == [
         "day=2025-08-22/category=tidb/part-0.parquet",
         "day=2025-08-22/category=tikv/part-0.parquet",
@@ -113,7 +114,7 @@ def test_parquet_dataset_restores_partition_columns(tmp_path: Path) -> None:
     source = f"localfs://{tmp_path}/src"
     write_days(source)
     target = tmp_path / "out"
-    frames.export(MeteringReader(source), DAY1, T3 + 60, str(target))
+    export(MeteringReader(source), DAY1, T3 + 60, str(target))
     dataset = pads.dataset(str(target), format="parquet", partitioning="hive")
     table = dataset.to_table().sort_by(
         [("timestamp", "ascending"), ("metric", "ascending")]
@@ -132,7 +133,7 @@ def test_parquet_dataset_restores_partition_columns(tmp_path: Path) -> None:
 def test_csv_export_is_exact(backend_uri: str) -> None:
     write_days(backend_uri)
     target = sibling(backend_uri, "csv")
-    paths = frames.export(
+    paths = export(
         backend_uri, DAY1, T3, target, format="csv", partition_by=("category",)
     )
     assert paths == ["category=tidb/part-0.csv", "category=tikv/part-0.csv"]
@@ -153,9 +154,7 @@ def test_jsonl_export(backend_uri: str) -> None:
         if backend_uri.startswith("memory")
         else sibling(backend_uri, "jsonl")
     )
-    paths = frames.export(
-        backend_uri, DAY1, T3 + 60, target, format="jsonl", partition_by=()
-    )
+    paths = export(backend_uri, DAY1, T3 + 60, target, format="jsonl", partition_by=())
     assert paths == ["metering.jsonl"]
     lines = open_storage(target).cat_file("metering.jsonl").splitlines()
     rows: list[dict[str, Any]] = [msgspec.json.decode(line) for line in lines]
@@ -178,27 +177,25 @@ def test_jsonl_export(backend_uri: str) -> None:
 def test_refuses_to_overwrite_unless_asked(backend_uri: str) -> None:
     write_days(backend_uri)
     target = sibling(backend_uri, "again")
-    frames.export(backend_uri, DAY1, T3, target, category="tikv")
+    export(backend_uri, DAY1, T3, target, category="tikv")
     with pytest.raises(MeteringFileExistsError):
-        frames.export(backend_uri, DAY1, T3, target, category="tikv")
-    assert frames.export(
-        backend_uri, DAY1, T3, target, category="tikv", overwrite=True
-    ) == ["day=2025-08-22/category=tikv/part-0.parquet"]
+        export(backend_uri, DAY1, T3, target, category="tikv")
+    assert export(backend_uri, DAY1, T3, target, category="tikv", overwrite=True) == [
+        "day=2025-08-22/category=tikv/part-0.parquet"
+    ]
 
 
 def test_empty_range_and_bad_arguments(tmp_path: Path) -> None:
     source = f"localfs://{tmp_path}/src"
     write_days(source)
-    assert frames.export(source, T3 + 60, T3 + 120, str(tmp_path / "none")) == []
-    single = frames.export(
-        source, T3 + 60, T3 + 120, str(tmp_path / "one"), partition_by=()
-    )
+    assert export(source, T3 + 60, T3 + 120, str(tmp_path / "none")) == []
+    single = export(source, T3 + 60, T3 + 120, str(tmp_path / "one"), partition_by=())
     table = seconds(pq.read_table(str(tmp_path / "one" / single[0])))
     assert table.num_rows == 0 and table.schema == frames.metering_schema()
     with pytest.raises(ValueError, match="format"):
-        frames.export(source, DAY1, T3, str(tmp_path / "x"), format="xlsx")  # type: ignore[arg-type]
+        export(source, DAY1, T3, str(tmp_path / "x"), format="xlsx")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="partition_by"):
-        frames.export(source, DAY1, T3, str(tmp_path / "x"), partition_by=("hour",))  # type: ignore[arg-type]
+        export(source, DAY1, T3, str(tmp_path / "x"), partition_by=("hour",))  # type: ignore[arg-type]
     assert not os.path.exists(tmp_path / "x")
 
 
@@ -212,7 +209,7 @@ def test_category_names_are_escaped_in_folder_names(tmp_path: Path) -> None:
             data=[{"m": MeteringValue(1, "u")}],
         )
     )
-    paths = frames.export(source, DAY1, T3, str(tmp_path / "out"))
+    paths = export(source, DAY1, T3, str(tmp_path / "out"))
     assert paths == ["day=2025-08-22/category=a%3Db%20c/part-0.parquet"]
     dataset = pads.dataset(str(tmp_path / "out"), format="parquet", partitioning="hive")
     assert dataset.to_table()["category"].to_pylist() == ["a=b c"]

@@ -170,26 +170,13 @@ def test_local_write_failing_half_way_leaves_nothing(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real local write path: the disk fills up half-way through."""
-    real_fdopen = os.fdopen
+    real_write_all = localfs._write_all
 
-    class HalfFull:
-        def __init__(self, handle: Any) -> None:
-            self.handle = handle
+    def half_full(fd: int, data: bytes | bytearray | memoryview) -> None:
+        real_write_all(fd, bytes(data)[: len(data) // 2])
+        raise OSError(28, "No space left on device")
 
-        def __enter__(self) -> HalfFull:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.handle.close()
-
-        def write(self, data: bytes) -> int:
-            self.handle.write(bytes(data)[: len(data) // 2])
-            self.handle.flush()
-            raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(
-        localfs.os, "fdopen", lambda fd, mode: HalfFull(real_fdopen(fd, mode))
-    )
+    monkeypatch.setattr(localfs, "_write_all", half_full)
     uri = f"localfs://{tmp_path}/root"
     with pytest.raises(OSError, match="No space left"):
         MeteringWriter(uri, FAST).write(doc())

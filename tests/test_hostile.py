@@ -203,7 +203,7 @@ cloud_keys = {
 common = {
     "region": text,
     "bucket": text,
-    "prefix": text.filter(lambda p: not p.startswith("/")),
+    "prefix": text,
     "endpoint": text,
     "shared_pool_id": text,
 }
@@ -211,17 +211,14 @@ configs = st.one_of(
     st.builds(
         MeteringConfig,
         type=st.just("s3"),
-        aws=st.builds(
-            AWSConfig, s3_force_path_style=st.booleans(), **cloud_keys
-        ).filter(lambda s: s != AWSConfig())
+        aws=st.builds(AWSConfig, s3_force_path_style=st.booleans(), **cloud_keys)
         | st.none(),
         **common,
     ),
     st.builds(
         MeteringConfig,
         type=st.just("oss"),
-        oss=st.builds(OSSConfig, **cloud_keys).filter(lambda s: s != OSSConfig())
-        | st.none(),
+        oss=st.builds(OSSConfig, **cloud_keys) | st.none(),
         **common,
     ),
     st.builds(
@@ -229,7 +226,7 @@ configs = st.one_of(
         type=st.just("azure"),
         azure=st.builds(
             AzureConfig, account_name=text, account_key=text, sas_token=text
-        ).filter(lambda s: s != AzureConfig())
+        )
         | st.none(),
         **common,
     ),

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -52,26 +51,15 @@ def child_main() -> None:
     if mode == "stop-half-way":
         from metering_fsspec import localfs
 
-        real_fdopen = os.fdopen
+        real_write_all = localfs._write_all
 
-        class HalfThenStop:
-            def __init__(self, handle: Any) -> None:
-                self.handle = handle
+        def half_then_stop(fd: int, data: bytes | bytearray | memoryview) -> None:
+            real_write_all(fd, bytes(data)[: len(data) // 2])
+            print("HALF", flush=True)
+            sys.stdin.read()  # blocks until killed
+            raise AssertionError("not killed")
 
-            def __enter__(self) -> HalfThenStop:
-                return self
-
-            def __exit__(self, *exc: object) -> None:
-                self.handle.close()
-
-            def write(self, data: bytes) -> int:
-                self.handle.write(bytes(data)[: len(data) // 2])
-                self.handle.flush()
-                print("HALF", flush=True)
-                sys.stdin.read()  # blocks until killed
-                raise AssertionError("not killed")
-
-        localfs.os.fdopen = lambda fd, mode: HalfThenStop(real_fdopen(fd, mode))  # type: ignore[assignment]
+        localfs._write_all = half_then_stop  # type: ignore[assignment]
         writer.write(make_doc(0, size))
     elif mode == "stream":
         for index in range(int(sys.argv[4]), 10_000):

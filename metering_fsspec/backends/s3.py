@@ -13,10 +13,15 @@ from ..config import MeteringConfig
 from ..credentials import AssumeRoleSession
 from . import BackendSpec, join_root
 
+# Batch reads keep up to fsspec's batch size of requests in flight; botocore's
+# default pool of 10 connections would cap them below that.
+MAX_POOL_CONNECTIONS = 64
+
 
 def spec(config: MeteringConfig) -> BackendSpec:
     aws = config.aws
-    options: dict[str, Any] = {}
+    config_kwargs: dict[str, Any] = {"max_pool_connections": MAX_POOL_CONNECTIONS}
+    options: dict[str, Any] = {"config_kwargs": config_kwargs}
     if config.region:
         options["client_kwargs"] = {"region_name": config.region}
     if config.endpoint:
@@ -36,5 +41,5 @@ def spec(config: MeteringConfig) -> BackendSpec:
             if aws.session_token:
                 options["token"] = aws.session_token
         if aws.s3_force_path_style:
-            options["config_kwargs"] = {"s3": {"addressing_style": "path"}}
+            config_kwargs["s3"] = {"addressing_style": "path"}
     return BackendSpec("s3", join_root(config.bucket, config.prefix), options)

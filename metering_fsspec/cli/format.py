@@ -14,7 +14,7 @@ from typing import Any
 import click
 import msgspec
 
-from .config import REDACTED, URI_SCHEMES, MeteringConfig
+from ..config import REDACTED, URI_SCHEMES, MeteringConfig
 
 __all__ = [
     "TIMESTAMP",

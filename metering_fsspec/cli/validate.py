@@ -21,11 +21,11 @@ from typing import Any
 import attrs
 import fsspec
 
-from . import codec, layout
-from .config import Config
-from .deflate import get_deflate
-from .reader import MeteringReader
-from .schema import MeteringFileInfo
+from .. import codec, layout
+from ..config import Config
+from ..deflate import get_deflate
+from ..reader import MeteringReader
+from ..schema import MeteringFileInfo
 
 __all__ = ["Problem", "Report", "validate"]
 
