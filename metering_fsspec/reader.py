@@ -7,7 +7,6 @@ import inspect
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import Any, TypeVar
 
 import msgspec
@@ -15,11 +14,11 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from . import codec, layout
 from .cache import CacheConfig, MemoryCache, make_cache
+from .client import StorageClient
 from .config import Config
-from .deflate import get_deflate
 from .errors import MeteringFileNotFoundError, PartialReadError
 from .schema import MetaData, MetaType, MeteringData, MeteringFileInfo, TimestampFiles
-from .storage import Storage, _unwrap, describe, open_storage
+from .storage import Storage, _unwrap
 
 __all__ = ["MetaReader", "MeteringReader", "MeteringWarning"]
 
@@ -45,12 +44,9 @@ class MeteringWarning(UserWarning):
     """A file that does not follow the layout was skipped."""
 
 
-class _Reader:
-    def __init__(self, storage: Storage, config: Config | None) -> None:
-        self.config = config or Config()
-        self.fs = open_storage(storage)
-        self._deflate = get_deflate(self.config.codec)
-        self._log = self.config.get_logger()
+class _Reader(StorageClient):
+    def __init__(self, storage: Storage, config: Config | None = None) -> None:
+        super().__init__(storage, config)
         base, _ = _unwrap(self.fs, "")
         self._async = bool(getattr(base, "async_impl", False))
         self._threads = not self._async and not isinstance(base, MemoryFileSystem)
@@ -185,24 +181,6 @@ class _Reader:
             return []
         except NotADirectoryError:
             return []
-
-    def close(self) -> None:
-        """Release resources. Safe to call more than once."""
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        where = describe(self.fs)
-        return f"{type(self).__name__}({where['protocol']}://{where['root']})"
 
 
 class MeteringReader(_Reader):

@@ -6,27 +6,23 @@ import contextlib
 import functools
 import operator
 import threading
-from types import TracebackType
 from typing import Any
 
 import msgspec
 
 from . import codec, layout
+from .client import StorageClient
 from .config import Config, MeteringConfig
-from .deflate import get_deflate
 from .errors import MeteringFileExistsError, PartialWriteError, ValidationError
 from .schema import DEFAULT_SHARED_POOL_ID, MetaData, MeteringData
-from .storage import Storage, describe, file_exists, open_storage, write_file
+from .storage import Storage, file_exists, write_file
 
 __all__ = ["MetaWriter", "MeteringWriter"]
 
 
-class _Writer:
+class _Writer(StorageClient):
     def __init__(self, storage: Storage, config: Config | None = None) -> None:
-        self.config = config or Config()
-        self.fs = open_storage(storage)
-        self._deflate = get_deflate(self.config.codec)
-        self._log = self.config.get_logger()
+        super().__init__(storage, config)
         self._closed = threading.Event()
 
     def _check_open(self) -> None:
@@ -48,21 +44,6 @@ class _Writer:
     def close(self) -> None:
         """Refuse further writes. Safe to call more than once."""
         self._closed.set()
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        where = describe(self.fs)
-        return f"{type(self).__name__}({where['protocol']}://{where['root']})"
 
 
 def _check_entries(entries: object) -> list[dict[str, Any]]:
