@@ -36,14 +36,14 @@ def ensure_venv(extras: str) -> None:
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     spec = f".[{extras}]" if extras else "."
+    pins = ROOT / "constraints.txt"  # the versions the test suite last passed with
     digest = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + spec.encode()
+        (ROOT / "pyproject.toml").read_bytes() + pins.read_bytes() + spec.encode()
     ).hexdigest()
     stamp = VENV / f".installed-{extras or 'core'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", spec)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-c", pins, "-e", spec)
     stamp.write_text(digest)
 
 
