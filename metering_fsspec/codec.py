@@ -9,6 +9,8 @@ before more memory is allocated.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -176,6 +178,37 @@ def _page(
     )
 
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while decoding.
+
+    A page decodes to thousands of dicts; each allocation counts toward a
+    collection, and collections then walk every document decoded so far
+    (reading 200 pages of 1000 entries spends about two thirds of its time
+    there). Decoded JSON holds no reference cycles, so nothing is lost: it
+    is freed by reference counting as usual. Nested and concurrent pauses
+    are counted; the collector's earlier state is restored by the last one.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def decode_metering(raw: bytes, path: str) -> tuple[MeteringData, int]:
     """Decode a metering page; returns the document and its ``part``.
 
@@ -183,7 +216,8 @@ def decode_metering(raw: bytes, path: str) -> tuple[MeteringData, int]:
     unknown fields are ignored, as Go does.
     """
     try:
-        page = _page_decoder.decode(raw)
+        with gc_paused():
+            page = _page_decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise CorruptFileError(path, f"invalid metering document: {exc}") from None
     return (

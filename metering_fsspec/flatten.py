@@ -106,7 +106,8 @@ def decode_page(raw: bytes, path: str) -> MeteringData:
     the result is meant for flattening, not for user code.
     """
     try:
-        page = _fast_decoder.decode(raw)
+        with codec.gc_paused():
+            page = _fast_decoder.decode(raw)
     except msgspec.DecodeError:
         return codec.decode_metering(raw, path)[0]
     return MeteringData(

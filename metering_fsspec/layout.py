@@ -47,6 +47,9 @@ def check_segment(field: str, value: object) -> str:
 
     A safe segment is a non-empty string without ``/``, ``\\`` or control
     characters that is not ``.`` or ``..``: it can never escape the root.
+    ``?`` and ``#`` are refused too: fsspec and the cloud SDKs read them as the
+    start of a URL query or fragment, so such a file could be written but not
+    listed back on every backend.
     """
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, got {type(value).__name__}")
@@ -58,6 +61,8 @@ def check_segment(field: str, value: object) -> str:
         raise ValidationError(field, f"must not be {value!r}")
     if _CONTROL.search(value):
         raise ValidationError(field, f"must not contain control characters: {value!r}")
+    if "?" in value or "#" in value:
+        raise ValidationError(field, f"must not contain '?' or '#': {value!r}")
     return value
 
 

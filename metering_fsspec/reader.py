@@ -104,51 +104,56 @@ class _Reader(StorageClient):
             except Exception as exc:
                 errors[path] = exc
 
-        if self._async and len(paths) > 1:
-            unique = list(dict.fromkeys(paths))
-            blobs = self.config.retry.call(
-                lambda: self.fs.cat(unique, on_error="return", **self._cat_options),
-                target=f"read {len(unique)} files",
-                log=self._log,
-            )
-            for path, blob in blobs.items():
-                # Retry each transient failure on its own, as _fetch does, and
-                # recheck a missing file past a stale cached listing.
-                if isinstance(blob, FileNotFoundError) or (
-                    isinstance(blob, Exception) and self.config.retry.transient(blob)
-                ):
+        # One pause of the garbage collector for the whole batch (see
+        # codec.gc_paused): the documents decoded so far are not walked again
+        # and again as the batch grows.
+        with codec.gc_paused():
+            if self._async and len(paths) > 1:
+                unique = list(dict.fromkeys(paths))
+                blobs = self.config.retry.call(
+                    lambda: self.fs.cat(unique, on_error="return", **self._cat_options),
+                    target=f"read {len(unique)} files",
+                    log=self._log,
+                )
+                for path, blob in blobs.items():
+                    # Retry each transient failure on its own, as _fetch does, and
+                    # recheck a missing file past a stale cached listing.
+                    if isinstance(blob, FileNotFoundError) or (
+                        isinstance(blob, Exception)
+                        and self.config.retry.transient(blob)
+                    ):
+                        try:
+                            blobs[path] = self._fetch(path)
+                        except Exception as exc:
+                            blobs[path] = exc
+                for index, path in enumerate(paths):
+                    one(index, path, blobs.get(path, MeteringFileNotFoundError(path)))
+            elif self._threads and len(paths) > 1:
+
+                def fetch(path: str) -> bytes | BaseException:
                     try:
-                        blobs[path] = self._fetch(path)
+                        return self._fetch(path)
                     except Exception as exc:
-                        blobs[path] = exc
-            for index, path in enumerate(paths):
-                one(index, path, blobs.get(path, MeteringFileNotFoundError(path)))
-        elif self._threads and len(paths) > 1:
+                        return exc
 
-            def fetch(path: str) -> bytes | BaseException:
-                try:
-                    return self._fetch(path)
-                except Exception as exc:
-                    return exc
-
-            # Threads only fetch (I/O releases the GIL). Decoding holds the GIL,
-            # so it runs here, in input order, while later files are fetched:
-            # decoding in the pool made threads fight over the GIL.
-            workers = min(self.config.max_concurrency, len(paths))
-            with ThreadPoolExecutor(
-                workers, thread_name_prefix="metering-read"
-            ) as pool:
-                for index, (path, blob) in enumerate(
-                    zip(paths, pool.map(fetch, paths), strict=True)
-                ):
-                    one(index, path, blob)
-        else:
-            for index, path in enumerate(paths):
-                try:
-                    fetched: bytes | BaseException = self._fetch(path)
-                except Exception as exc:
-                    fetched = exc
-                one(index, path, fetched)
+                # Threads only fetch (I/O releases the GIL). Decoding holds the GIL,
+                # so it runs here, in input order, while later files are fetched:
+                # decoding in the pool made threads fight over the GIL.
+                workers = min(self.config.max_concurrency, len(paths))
+                with ThreadPoolExecutor(
+                    workers, thread_name_prefix="metering-read"
+                ) as pool:
+                    for index, (path, blob) in enumerate(
+                        zip(paths, pool.map(fetch, paths), strict=True)
+                    ):
+                        one(index, path, blob)
+            else:
+                for index, path in enumerate(paths):
+                    try:
+                        fetched: bytes | BaseException = self._fetch(path)
+                    except Exception as exc:
+                        fetched = exc
+                    one(index, path, fetched)
         if errors:
             raise PartialReadError(results, errors)
         return results  # type: ignore[return-value]

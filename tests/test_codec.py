@@ -195,3 +195,45 @@ def test_pages_are_filled_greedily() -> None:
 def test_empty_data_is_one_page_with_an_empty_list(page_size: int) -> None:
     (raw,) = encode_metering_pages(MeteringData(60, "c", "s", "p"), page_size)
     assert json.loads(raw)["data"] == [] and json.loads(raw)["part"] == 0
+
+
+def test_gc_paused_restores_the_collector_state() -> None:
+    import gc
+    import threading
+
+    from metering_fsspec.codec import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+    # Overlapping pauses from several threads: enabled again after the last.
+    entered, release = threading.Barrier(5), threading.Event()
+
+    def pause() -> None:
+        with gc_paused():
+            entered.wait()
+            release.wait(10)
+
+    threads = [threading.Thread(target=pause) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    entered.wait()
+    assert not gc.isenabled()
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert gc.isenabled()
+
+    # A collector the application turned off stays off.
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

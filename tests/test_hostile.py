@@ -55,7 +55,7 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 segment = st.text(
     st.characters(
         blacklist_categories=("Cs",),
-        blacklist_characters="/\\" + "".join(map(chr, [*range(32), 127])),
+        blacklist_characters="/\\?#" + "".join(map(chr, [*range(32), 127])),
     ),
     min_size=1,
     max_size=16,
@@ -151,10 +151,10 @@ def test_meta_data_round_trips(storage_uri: str) -> None:
 # -- unsafe path segments ---------------------------------------------------------------
 
 unsafe = st.sampled_from(
-    ["", ".", "..", "/", "\\", "a/b", "..\\x", "../etc", "x\x00y"]
+    ["", ".", "..", "/", "\\", "a/b", "..\\x", "../etc", "x\x00y", "a?b", "#"]
 ) | st.tuples(
     text,
-    st.sampled_from(["/", "\\", *map(chr, [*range(32), 127])]),
+    st.sampled_from(["/", "\\", "?", "#", *map(chr, [*range(32), 127])]),
     text,
 ).map("".join)
 
