@@ -180,9 +180,13 @@ def meta_dir(cluster_id: str, meta_type: MetaType | None, category: str = "") ->
 
 
 def meta_path(
-    cluster_id: str, meta_type: MetaType, modify_ts: int, category: str = ""
+    cluster_id: str,
+    meta_type: MetaType | str | None,
+    modify_ts: int,
+    category: str = "",
 ) -> str:
-    """Build the path of a typed meta file, validating every segment."""
+    """Build the path of a typed meta file, validating every segment (``meta_type``
+    must be a :class:`MetaType` or its value)."""
     check_modify_ts(modify_ts)
     return f"{meta_dir(cluster_id, check_meta_type(meta_type), category)}/{modify_ts}{SUFFIX}"
 

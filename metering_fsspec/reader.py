@@ -67,6 +67,12 @@ class _Reader(StorageClient):
             self._log.debug("read %s (%d bytes)", path, len(blob))
         return blob  # type: ignore[no-any-return]
 
+    def _fetch_or_error(self, path: str) -> bytes | BaseException:
+        try:
+            return self._fetch(path)
+        except Exception as exc:
+            return exc
+
     def _cat(self, path: str) -> bytes:
         options = self._cat_options
         try:
@@ -122,20 +128,10 @@ class _Reader(StorageClient):
                         isinstance(blob, Exception)
                         and self.config.retry.transient(blob)
                     ):
-                        try:
-                            blobs[path] = self._fetch(path)
-                        except Exception as exc:
-                            blobs[path] = exc
+                        blobs[path] = self._fetch_or_error(path)
                 for index, path in enumerate(paths):
                     one(index, path, blobs.get(path, MeteringFileNotFoundError(path)))
             elif self._threads and len(paths) > 1:
-
-                def fetch(path: str) -> bytes | BaseException:
-                    try:
-                        return self._fetch(path)
-                    except Exception as exc:
-                        return exc
-
                 # Threads only fetch (I/O releases the GIL). Decoding holds the GIL,
                 # so it runs here, in input order, while later files are fetched:
                 # decoding in the pool made threads fight over the GIL.
@@ -144,16 +140,12 @@ class _Reader(StorageClient):
                     workers, thread_name_prefix="metering-read"
                 ) as pool:
                     for index, (path, blob) in enumerate(
-                        zip(paths, pool.map(fetch, paths), strict=True)
+                        zip(paths, pool.map(self._fetch_or_error, paths), strict=True)
                     ):
                         one(index, path, blob)
             else:
                 for index, path in enumerate(paths):
-                    try:
-                        fetched: bytes | BaseException = self._fetch(path)
-                    except Exception as exc:
-                        fetched = exc
-                    one(index, path, fetched)
+                    one(index, path, self._fetch_or_error(path))
         if errors:
             raise PartialReadError(results, errors)
         return results  # type: ignore[return-value]
@@ -190,9 +182,6 @@ class _Reader(StorageClient):
 
 class MeteringReader(_Reader):
     """Reads metering files written by this library or the Go library."""
-
-    def __init__(self, storage: Storage, config: Config | None = None) -> None:
-        super().__init__(storage, config)
 
     def _file_infos(self, timestamp: int) -> builtins.list[MeteringFileInfo]:
         infos = []

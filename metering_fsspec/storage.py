@@ -14,11 +14,12 @@ import fsspec
 from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
+from upath import UPath
 
 from .backends import spec
-from .config import URI_SCHEMES, MeteringConfig
+from .config import URI_SCHEMES, LocalFSConfig, MeteringConfig
 from .errors import MeteringFileExistsError, StorageError, ValidationError
-from .localfs import MeteringLocalFileSystem, atomic_write
+from .localfs import atomic_write
 from .retry import RetryPolicy
 
 __all__ = [
@@ -59,9 +60,8 @@ def open_storage(storage: Storage, **storage_options: Any) -> fsspec.AbstractFil
         return storage
     if isinstance(storage, MeteringConfig):
         return storage.filesystem(**storage_options)
-    upath = _as_upath(storage)
-    if upath is not None:
-        return DirFileSystem(path=upath.path, fs=upath.fs)
+    if isinstance(storage, UPath):
+        return DirFileSystem(path=storage.path, fs=storage.fs)
     if isinstance(storage, os.PathLike):
         storage = os.fspath(storage)
     if not isinstance(storage, str):
@@ -73,33 +73,18 @@ def open_storage(storage: Storage, **storage_options: Any) -> fsspec.AbstractFil
     if scheme in URI_SCHEMES:
         return MeteringConfig.from_uri(storage).filesystem(**storage_options)
     if not scheme:
-        return MeteringConfig(type="localfs", localfs=_local(storage)).filesystem(
+        local = LocalFSConfig(base_path=os.path.abspath(storage))
+        return MeteringConfig(type="localfs", localfs=local).filesystem(
             **storage_options
         )
     fs, path = fsspec.core.url_to_fs(storage, **storage_options)
     return DirFileSystem(path=path, fs=fs)
 
 
-def _local(path: str) -> Any:
-    from .config import LocalFSConfig
-
-    return LocalFSConfig(base_path=os.path.abspath(path))
-
-
-def _as_upath(storage: Any) -> Any:
-    try:
-        from upath import UPath
-    except ImportError:  # pragma: no cover - universal-pathlib is a dependency
-        return None
-    return storage if isinstance(storage, UPath) else None
-
-
 def to_upath(storage: Storage, **storage_options: Any) -> Any:
     """A ``upath.UPath`` for the metering root, with the storage options a
     Go-style URI implies (region, endpoint, keys). For notebooks.
     """
-    from upath import UPath
-
     if isinstance(storage, UPath):
         return storage
     if isinstance(storage, str) and storage.split("://", 1)[0].lower() in URI_SCHEMES:
@@ -113,14 +98,10 @@ def to_upath(storage: Storage, **storage_options: Any) -> Any:
             f"{backend.protocol}://{root}", **{**backend.options, **storage_options}
         )
     if isinstance(storage, fsspec.AbstractFileSystem):
-        fs, root = storage, ""
-        while isinstance(fs, DirFileSystem):
-            root = fs._join(root) if root else fs.path
-            fs = fs.fs
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        fs, root = _unwrap(storage, "")
         return UPath(
             fs.unstrip_protocol(root or fs.root_marker),
-            protocol=protocol,
+            protocol=_protocol(fs),
             **fs.storage_options,
         )
     if isinstance(storage, os.PathLike) or (
@@ -202,16 +183,15 @@ def _write_once(
 ) -> None:
     base, full = _unwrap(fs, path)
     try:
-        if isinstance(base, MeteringLocalFileSystem):
+        if isinstance(base, LocalFileSystem):
+            # Any local filesystem; ours adds create_dirs and permissions.
             atomic_write(
                 full if full.startswith("/") else base._strip_protocol(full),
                 data,
                 overwrite=overwrite,
-                create_dirs=base.create_dirs,
-                mode=base.mode,
+                create_dirs=getattr(base, "create_dirs", True),
+                mode=getattr(base, "mode", None),
             )
-        elif isinstance(base, LocalFileSystem):
-            atomic_write(base._strip_protocol(full), data, overwrite=overwrite)
         elif isinstance(base, MemoryFileSystem):
             # Memory files commit on close: check and store under one lock.
             with _memory_lock:
@@ -237,5 +217,9 @@ def file_exists(fs: fsspec.AbstractFileSystem, path: str) -> bool:
 def describe(fs: fsspec.AbstractFileSystem) -> Mapping[str, str]:
     """Protocol and root of ``fs`` for log messages (never credentials)."""
     base, root = _unwrap(fs, "")
-    protocol = base.protocol if isinstance(base.protocol, str) else base.protocol[0]
-    return {"protocol": protocol, "root": root}
+    return {"protocol": _protocol(base), "root": root}
+
+
+def _protocol(fs: fsspec.AbstractFileSystem) -> str:
+    protocol = fs.protocol
+    return protocol if isinstance(protocol, str) else str(protocol[0])

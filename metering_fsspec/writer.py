@@ -254,15 +254,13 @@ class MetaWriter(_Writer):
             raise ValidationError(
                 "meta", f"expected MetaData, got {type(meta).__name__}"
             )
-        meta_type = layout.check_meta_type(meta.type)
-        if meta.category:
-            layout.check_segment("category", meta.category)
         if meta.metadata is not None and not isinstance(meta.metadata, dict):
             raise ValidationError(
                 "metadata", f"must be a dict, got {type(meta.metadata).__name__}"
             )
+        # Checks modify_ts, cluster_id, type and category.
         path = layout.meta_path(
-            meta.cluster_id, meta_type, meta.modify_ts, meta.category
+            meta.cluster_id, meta.type, meta.modify_ts, meta.category
         )
         raw = codec.encode_meta(meta)
         return path, self._deflate.compress(raw, self.config.compression_level)
